@@ -83,6 +83,7 @@ impl FakeWorld {
                     master: None,
                     up: false,
                     oper_up: false,
+                    vxlan: None,
                 },
                 hairpin: false,
                 peer: None,
@@ -251,6 +252,7 @@ fn new_link(
             master: None,
             up,
             oper_up: false,
+            vxlan: None,
         },
         hairpin: false,
         peer: None,
@@ -329,6 +331,16 @@ impl Netlink for FakeNetlink {
             let index = ns.next_index;
             let mut link = new_link(id, index, name, kind, spec.mtu, spec.mac, spec.up);
             link.link.master = spec.master;
+            if let LinkKind::Vxlan {
+                vni, local, port, ..
+            } = &spec.kind
+            {
+                link.link.vxlan = Some(VxlanInfo {
+                    vni: *vni,
+                    local: Some(*local),
+                    port: *port,
+                });
+            }
             if let LinkKind::Veth {
                 peer_name,
                 peer_ns,

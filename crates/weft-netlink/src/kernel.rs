@@ -78,8 +78,27 @@ fn parse_link(payload: &[u8]) -> Option<Link> {
     let flags = wire::u32_at(payload, 8);
     let list = wire::attrs(&payload[16..]);
     let name = wire::str_from(wire::find(&list, IFLA_IFNAME)?);
-    let kind = wire::find(&list, IFLA_LINKINFO)
-        .and_then(|info| wire::find(&wire::attrs(info), IFLA_INFO_KIND).map(wire::str_from));
+    let info = wire::find(&list, IFLA_LINKINFO)
+        .map(wire::attrs)
+        .unwrap_or_default();
+    let kind = wire::find(&info, IFLA_INFO_KIND).map(wire::str_from);
+    let vxlan = (kind.as_deref() == Some("vxlan")).then(|| {
+        let data = wire::find(&info, IFLA_INFO_DATA)
+            .map(wire::attrs)
+            .unwrap_or_default();
+        VxlanInfo {
+            vni: wire::find(&data, IFLA_VXLAN_ID)
+                .map(|v| wire::u32_at(v, 0))
+                .unwrap_or(0),
+            local: wire::find(&data, IFLA_VXLAN_LOCAL)
+                .or_else(|| wire::find(&data, IFLA_VXLAN_LOCAL6))
+                .and_then(wire::ip_from),
+            port: wire::find(&data, IFLA_VXLAN_PORT)
+                .and_then(|p| <[u8; 2]>::try_from(p).ok())
+                .map(u16::from_be_bytes)
+                .unwrap_or(0),
+        }
+    });
     let mac = wire::find(&list, IFLA_ADDRESS).and_then(|m| <[u8; 6]>::try_from(m).ok());
     Some(Link {
         index,
@@ -95,6 +114,7 @@ fn parse_link(payload: &[u8]) -> Option<Link> {
         up: flags & IFF_UP != 0,
         oper_up: wire::find(&list, IFLA_OPERSTATE).and_then(|v| v.first().copied())
             == Some(IF_OPER_UP),
+        vxlan,
     })
 }
 
@@ -266,14 +286,13 @@ impl Netlink for KernelNetlink {
                 peer_ns,
                 peer_mac,
             } => {
-                // The kernel refuses (ENOTCONN) to bring up a peer created in another
-                // namespace; that end is configured from its own namespace anyway.
-                let peer_up = if peer_ns.is_none() { up } else { 0 };
+                // veth_open() fails with ENOTCONN until both ends are registered, so the
+                // peer cannot come up inside the creating request; see below.
                 let mut m = m
                     .str(IFLA_INFO_KIND, "veth")
                     .nest(IFLA_INFO_DATA)
                     .nest(VETH_INFO_PEER)
-                    .raw(&wire::ifinfomsg_bytes(AF_UNSPEC, 0, peer_up, peer_up))
+                    .raw(&wire::ifinfomsg_bytes(AF_UNSPEC, 0, 0, 0))
                     .str(IFLA_IFNAME, peer_name);
                 if let Some(mtu) = spec.mtu {
                     m = m.u32(IFLA_MTU, mtu);
@@ -318,7 +337,18 @@ impl Netlink for KernelNetlink {
                 m.end_nest()
             }
         };
-        self.ack(m.end_nest(), "create link", &spec.name)
+        self.ack(m.end_nest(), "create link", &spec.name)?;
+        if let LinkKind::Veth {
+            peer_name,
+            peer_ns: None,
+            ..
+        } = &spec.kind
+        {
+            if spec.up {
+                self.set_up(peer_name, true)?;
+            }
+        }
+        Ok(())
     }
 
     fn delete_link(&self, name: &str) -> Result<()> {

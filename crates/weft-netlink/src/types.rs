@@ -40,6 +40,19 @@ pub struct Link {
     pub up: bool,
     /// Operationally up (`IF_OPER_UP`).
     pub oper_up: bool,
+    /// VXLAN parameters, for a VXLAN device.
+    pub vxlan: Option<VxlanInfo>,
+}
+
+/// Parameters of an existing VXLAN device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VxlanInfo {
+    /// VNI.
+    pub vni: u32,
+    /// Local VTEP address.
+    pub local: Option<IpAddr>,
+    /// UDP destination port.
+    pub port: u16,
 }
 
 /// What kind of link to create.
@@ -85,8 +98,8 @@ pub struct LinkSpec {
     /// Bridge to attach to (index).
     pub master: Option<u32>,
     /// Bring it up on creation. A veth peer in the same namespace comes up too; a peer
-    /// created in another namespace starts down (the kernel refuses otherwise) and is
-    /// brought up through that namespace's handle.
+    /// created in another namespace starts down (the kernel cannot open a veth end before
+    /// the pair exists) and is brought up through that namespace's handle.
     pub up: bool,
 }
 

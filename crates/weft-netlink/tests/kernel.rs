@@ -142,6 +142,9 @@ fn vxlan_with_fdb_and_neighbours() {
         .unwrap();
     let vx = node.nl.link("weft.vxlan").unwrap().unwrap();
     assert_eq!(vx.kind.as_deref(), Some("vxlan"));
+    let info = vx.vxlan.expect("vxlan parameters");
+    assert_eq!((info.vni, info.port), (1, 8472));
+    assert_eq!(info.local, Some("172.31.0.10".parse().unwrap()));
     assert_eq!(vx.mac, Some([0x0a, 0x58, 172, 31, 0, 10]));
     let fdb = Fdb {
         index: vx.index,
