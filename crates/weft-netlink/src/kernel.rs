@@ -180,19 +180,27 @@ fn parse_route(payload: &[u8]) -> Option<Route> {
     })
 }
 
-/// Parses an `ndmsg` reply into (family, ifindex, state, dst, lladdr).
-fn parse_nd(payload: &[u8]) -> Option<(u8, u32, u16, Option<IpAddr>, Option<[u8; 6]>)> {
+/// The parts of an `ndmsg` reply weft reads.
+struct NdReply {
+    family: u8,
+    index: u32,
+    state: u16,
+    dst: Option<IpAddr>,
+    mac: Option<[u8; 6]>,
+}
+
+fn parse_nd(payload: &[u8]) -> Option<NdReply> {
     if payload.len() < 12 {
         return None;
     }
     let list = wire::attrs(&payload[12..]);
-    Some((
-        payload[0],
-        wire::i32_at(payload, 4) as u32,
-        wire::u16_at(payload, 8),
-        wire::find(&list, NDA_DST).and_then(wire::ip_from),
-        wire::find(&list, NDA_LLADDR).and_then(|m| <[u8; 6]>::try_from(m).ok()),
-    ))
+    Some(NdReply {
+        family: payload[0],
+        index: wire::i32_at(payload, 4) as u32,
+        state: wire::u16_at(payload, 8),
+        dst: wire::find(&list, NDA_DST).and_then(wire::ip_from),
+        mac: wire::find(&list, NDA_LLADDR).and_then(|m| <[u8; 6]>::try_from(m).ok()),
+    })
 }
 
 fn route_msg(msg_type: u16, flags: u16, r: &Route) -> MsgBuilder {
@@ -455,7 +463,14 @@ impl Netlink for KernelNetlink {
         for family in [AF_INET, AF_INET6] {
             let msg = MsgBuilder::new(RTM_GETNEIGH, NLM_F_DUMP).ndmsg(family, 0, 0, 0);
             for p in self.sock.dump(msg, "list neighbours")? {
-                if let Some((_, index, state, Some(ip), Some(mac))) = parse_nd(&p) {
+                if let Some(NdReply {
+                    index,
+                    state,
+                    dst: Some(ip),
+                    mac: Some(mac),
+                    ..
+                }) = parse_nd(&p)
+                {
                     out.push(Neigh {
                         index,
                         ip,
@@ -495,7 +510,13 @@ impl Netlink for KernelNetlink {
             .dump(msg, "list fdb")?
             .iter()
             .filter_map(|p| match parse_nd(p) {
-                Some((AF_BRIDGE, index, _, Some(dst), Some(mac))) => Some(Fdb { index, mac, dst }),
+                Some(NdReply {
+                    family: AF_BRIDGE,
+                    index,
+                    dst: Some(dst),
+                    mac: Some(mac),
+                    ..
+                }) => Some(Fdb { index, mac, dst }),
                 _ => None,
             })
             .collect())
